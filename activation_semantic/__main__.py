@@ -1,0 +1,3 @@
+from activation_semantic.cli import main
+
+main()

@@ -1,0 +1,107 @@
+"""Rules that span fields (counts, uniqueness, collisions), reported with the location that breaks them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from activation_semantic.definition import Definition
+from activation_semantic.members import Loc, build_members, milestone_key
+from activation_semantic.naming import collision_key
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character, which no warehouse stores in text"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        return "contains a lone UTF-16 surrogate, which is not valid unicode text"
+    return None
+
+
+def _texts(d: Definition) -> Iterator[tuple[Loc, str]]:
+    if d.description:
+        yield ("description",), d.description
+    for section in ("accounts", "milestone_logs"):
+        src = getattr(d, section)
+        if src.sql:
+            yield (section, "sql"), src.sql
+    for i, dim in enumerate(d.accounts.dimensions):
+        for attr in ("sql", "title", "description"):
+            if getattr(dim, attr):
+                yield ("accounts", "dimensions", i, attr), getattr(dim, attr)
+    for i, s in enumerate(d.milestone_sets):
+        for attr in ("title", "description"):
+            if getattr(s, attr):
+                yield ("milestone_sets", i, attr), getattr(s, attr)
+        for j, m in enumerate(s.milestones):
+            yield ("milestone_sets", i, "milestones", j, "value"), m.value
+            if m.title:
+                yield ("milestone_sets", i, "milestones", j, "title"), m.title
+
+
+def check(d: Definition) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    for section in ("accounts", "milestone_logs"):
+        src = getattr(d, section)
+        if (src.sql_table is None) == (src.sql is None):
+            problems.append(((section,), "set exactly one of sql_table (a table name) or sql (a SELECT)"))
+    if d.accounts.cube == d.milestone_logs.cube:
+        problems.append((("milestone_logs", "cube"), f"cube name '{d.milestone_logs.cube}' is also the accounts cube; "
+                                                      "give the two cubes different names"))
+    for loc, text in _texts(d):
+        problem = _text_problem(text)
+        if problem:
+            problems.append((loc, problem))
+
+    seen_sets: dict[str, int] = {}
+    for i, s in enumerate(d.milestone_sets):
+        if s.name in seen_sets:
+            problems.append((("milestone_sets", i, "name"),
+                             f"set name '{s.name}' is already used by milestone_sets[{seen_sets[s.name]}]; "
+                             "set names must be unique"))
+        seen_sets.setdefault(s.name, i)
+        values: dict[str, int] = {}
+        keys: dict[str, int] = {}
+        for j, m in enumerate(s.milestones):
+            if m.value in values:
+                problems.append((("milestone_sets", i, "milestones", j),
+                                 f"milestone {m.value!r} is listed twice in set '{s.name}' "
+                                 f"(also milestones[{values[m.value]}]); list it once"))
+                continue
+            values[m.value] = j
+            key = milestone_key(m, j + 1)
+            if key in keys:
+                how = "" if m.key else f" (derived from {m.value!r})"
+                problems.append((("milestone_sets", i, "milestones", j) + (("key",) if m.key else ()),
+                                 f"key '{key}'{how} is also the key of milestones[{keys[key]}] in set "
+                                 f"'{s.name}'; give one of them a distinct key"))
+            keys.setdefault(key, j)
+        if isinstance(s.require, int) and s.require > len(s.milestones):
+            problems.append((("milestone_sets", i, "require"),
+                             f"{s.require} is more than the {len(s.milestones)} milestones in set '{s.name}'"))
+    if problems:
+        return problems
+
+    members = build_members(d)
+    taken: dict[str, tuple[str, Loc]] = {}
+    for name, loc in members.accounts_names(d):
+        ck = collision_key(name)
+        if ck in taken:
+            other, other_loc = taken[ck]
+            where = _describe(other_loc)
+            problems.append((loc, f"member name '{name}' collides with '{other}'{where} in cube "
+                                  f"'{d.accounts.cube}'; rename the set, the key or the dimension"))
+        else:
+            taken[ck] = (name, loc)
+    cube_names = {d.accounts.cube, d.milestone_logs.cube}
+    if members.view in cube_names:
+        problems.append((("name",), f"the view '{members.view}' would have the name of a cube; rename a cube"))
+    return problems
+
+
+def _describe(loc: Loc) -> str:
+    if not loc:
+        return " (a built-in member)"
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return f" (from {out})"

@@ -1,0 +1,245 @@
+"""Read generated Cube model files (YAML or JS) back into a CubeModel, so engines evaluate the files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from activation_semantic.cube_model import (
+    Cube,
+    CubeModel,
+    Dimension,
+    Join,
+    Measure,
+    PreAggregation,
+    Ref,
+    Segment,
+    Sql,
+    View,
+    ViewCube,
+    sql,
+)
+from activation_semantic.errors import InputError
+
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def parse_cube_template(text: str) -> Sql:
+    """Cube YAML template text: `{a.b}` is a reference, `\\{` `\\}` `\\\\` are literal characters."""
+    parts: list[str | Ref] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and text[i + 1] in "{}\\":
+            buf.append(text[i + 1])
+            i += 2
+            continue
+        if c == "{":
+            end = text.find("}", i)
+            inner = text[i + 1 : end] if end > 0 else ""
+            if end > 0 and _PATH.fullmatch(inner):
+                parts.extend(["".join(buf), Ref(tuple(inner.split(".")))])
+                buf = []
+                i = end + 1
+                continue
+        buf.append(c)
+        i += 1
+    parts.append("".join(buf))
+    return sql(*parts)
+
+
+class _Js:
+    """A reader for the JS subset the templates emit: cube()/view() calls over object literals."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self.text, self.name, self.i = text, name, 0
+
+    def fail(self, what: str) -> InputError:
+        line = self.text.count("\n", 0, self.i) + 1
+        return InputError(f"{self.name}:{line}: cannot read generated JS: {what}")
+
+    def skip(self) -> None:
+        while self.i < len(self.text):
+            if self.text.startswith("//", self.i):
+                end = self.text.find("\n", self.i)
+                self.i = len(self.text) if end < 0 else end + 1
+            elif self.text[self.i] in " \t\r\n;":
+                self.i += 1
+            else:
+                return
+
+    def expect(self, token: str) -> None:
+        self.skip()
+        if not self.text.startswith(token, self.i):
+            raise self.fail(f"expected {token!r}")
+        self.i += len(token)
+
+    def calls(self) -> list[tuple[str, str, Any]]:
+        out = []
+        while True:
+            self.skip()
+            if self.i >= len(self.text):
+                return out
+            m = re.compile(r"(cube|view)\(").match(self.text, self.i)
+            if not m:
+                raise self.fail("expected cube( or view(")
+            self.i = m.end()
+            name = self.value()
+            self.expect(",")
+            body = self.value()
+            self.expect(")")
+            out.append((m.group(1), name, body))
+
+    def value(self) -> Any:
+        self.skip()
+        c = self.text[self.i : self.i + 1]
+        if c == "{":
+            self.i += 1
+            obj: dict[str, Any] = {}
+            while True:
+                self.skip()
+                if self.text.startswith("}", self.i):
+                    self.i += 1
+                    return obj
+                m = _PATH.match(self.text, self.i)
+                if not m:
+                    raise self.fail("expected a key")
+                self.i = m.end()
+                self.expect(":")
+                obj[m.group()] = self.value()
+                self.skip()
+                if self.text.startswith(",", self.i):
+                    self.i += 1
+        if c == "[":
+            self.i += 1
+            arr = []
+            while True:
+                self.skip()
+                if self.text.startswith("]", self.i):
+                    self.i += 1
+                    return arr
+                arr.append(self.value())
+                self.skip()
+                if self.text.startswith(",", self.i):
+                    self.i += 1
+        if c == '"':
+            decoder = json.JSONDecoder()
+            val, end = decoder.raw_decode(self.text, self.i)
+            self.i = end
+            return val
+        if c == "`":
+            return self.template()
+        m = re.compile(r"true|false|-?\d+(?:\.\d+)?|" + _PATH.pattern).match(self.text, self.i)
+        if not m:
+            raise self.fail("unexpected character")
+        self.i = m.end()
+        word = m.group()
+        if word in ("true", "false"):
+            return word == "true"
+        if re.fullmatch(r"-?\d+(?:\.\d+)?", word):
+            return float(word) if "." in word else int(word)
+        return word
+
+    def template(self) -> Sql:
+        self.i += 1
+        parts: list[str | Ref] = []
+        buf: list[str] = []
+        while True:
+            if self.i >= len(self.text):
+                raise self.fail("unterminated template literal")
+            c = self.text[self.i]
+            if c == "\\":
+                buf.append(self.text[self.i + 1])
+                self.i += 2
+            elif c == "`":
+                self.i += 1
+                parts.append("".join(buf))
+                return sql(*parts)
+            elif self.text.startswith("${", self.i):
+                end = self.text.index("}", self.i)
+                parts.extend(["".join(buf), Ref(tuple(self.text[self.i + 2 : end].split(".")))])
+                buf = []
+                self.i = end + 1
+            else:
+                buf.append(c)
+                self.i += 1
+
+
+def _as_sql(value: Any) -> Sql:
+    if isinstance(value, tuple):
+        return value
+    return parse_cube_template(str(value))
+
+
+def _named(items: Any) -> list[dict[str, Any]]:
+    if isinstance(items, dict):
+        return [{"name": k, **v} for k, v in items.items()]
+    return list(items or [])
+
+
+def _member_name(ref: str) -> str:
+    return ref.split(".")[-1]
+
+
+def _cube(raw: dict[str, Any]) -> Cube:
+    return Cube(
+        name=raw["name"],
+        sql=_as_sql(raw["sql"]) if "sql" in raw else None,
+        sql_table=raw.get("sql_table"),
+        title=raw.get("title"),
+        description=raw.get("description"),
+        joins=tuple(Join(j["name"], j["relationship"], _as_sql(j["sql"])) for j in _named(raw.get("joins"))),
+        measures=tuple(
+            Measure(m["name"], m["type"], _as_sql(m["sql"]) if "sql" in m else None,
+                    tuple(_as_sql(f["sql"]) for f in m.get("filters", [])), m.get("title"), m.get("description"),
+                    m.get("format"))
+            for m in _named(raw.get("measures"))
+        ),
+        dimensions=tuple(
+            Dimension(x["name"], x["type"], _as_sql(x["sql"]), bool(x.get("primary_key")), x.get("public"),
+                      x.get("title"), x.get("description"))
+            for x in _named(raw.get("dimensions"))
+        ),
+        segments=tuple(Segment(s["name"], _as_sql(s["sql"]), s.get("title"), s.get("description"))
+                       for s in _named(raw.get("segments"))),
+        pre_aggregations=tuple(
+            PreAggregation(p["name"], tuple(_member_name(x) for x in p.get("measures", [])),
+                           tuple(_member_name(x) for x in p.get("dimensions", [])),
+                           _member_name(p["time_dimension"]), p["granularity"])
+            for p in _named(raw.get("pre_aggregations"))
+        ),
+    )
+
+
+def _view(raw: dict[str, Any]) -> View:
+    return View(raw["name"], tuple(ViewCube(c["join_path"], tuple(c.get("includes", []))) for c in raw["cubes"]),
+                raw.get("title"), raw.get("description"))
+
+
+def read_model(model_dir: Path) -> CubeModel:
+    if not model_dir.is_dir():
+        raise InputError(f"{model_dir}: no such model folder; run 'activation-semantic generate' first")
+    cubes: list[Cube] = []
+    views: list[View] = []
+    files = sorted(p for p in model_dir.rglob("*") if p.suffix in (".yml", ".yaml", ".js") and p.is_file())
+    if not files:
+        raise InputError(f"{model_dir}: no .yml or .js model files found")
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix == ".js":
+                for kind, name, body in _Js(text, str(path)).calls():
+                    (cubes if kind == "cube" else views).append(
+                        _cube({"name": name, **body}) if kind == "cube" else _view({"name": name, **body}))
+            else:
+                doc = yaml.safe_load(text) or {}
+                cubes.extend(_cube(c) for c in doc.get("cubes", []))
+                views.extend(_view(v) for v in doc.get("views", []))
+        except (KeyError, TypeError, yaml.YAMLError, IndexError, ValueError) as exc:
+            raise InputError(f"{path}: not a Cube model this tool can read ({type(exc).__name__}: {exc})") from None
+    return CubeModel(tuple(cubes), tuple(views))
