@@ -62,3 +62,15 @@ def check_shape(query: Any) -> dict[str, Any]:
         if g is not None and g not in GRANULARITIES:
             raise QueryError(f"granularity {g!r} is not one of {', '.join(GRANULARITIES)}")
     return query
+
+
+def for_cube_compiler(query: dict[str, Any]) -> dict[str, Any]:
+    """What Cube's API gateway does before planning: order as [{id, desc}], limit as rowLimit."""
+    out = dict(query)
+    order = out.get("order")
+    if order:
+        pairs = list(order.items()) if isinstance(order, dict) else [tuple(p) for p in order]
+        out["order"] = [{"id": k, "desc": str(v).lower() == "desc"} for k, v in pairs]
+    if "limit" in out:
+        out["rowLimit"] = out.pop("limit")
+    return out

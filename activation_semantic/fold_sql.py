@@ -17,22 +17,29 @@ from activation_semantic.dialects import DIALECTS, Dialect
 from activation_semantic.members import Members
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_PARAM_MARK = re.compile(r"(?<=\$)(?=\d)")
 
 
 def literal(text: str, dialect: Dialect) -> str:
-    """A SQL string literal that holds `text` exactly; control characters become chr() so the SQL stays printable."""
-    if dialect.string_literal is not DIALECTS["duckdb"].string_literal or not _CONTROL.search(text):
-        return dialect.string_literal(text)
+    """A SQL string literal holding `text` exactly.
+
+    Control characters become chr() in dialects without backslash escapes, so the SQL stays printable;
+    a `$` is never followed by a digit inside one literal, because Cube reads `$0$` as a parameter.
+    """
     pieces: list[str] = []
-    last = 0
-    for m in _CONTROL.finditer(text):
-        if m.start() > last:
-            pieces.append(dialect.string_literal(text[last : m.start()]))
-        pieces.append(f"chr({ord(m.group())})")
-        last = m.end()
-    if last < len(text):
-        pieces.append(dialect.string_literal(text[last:]))
-    return "(" + " || ".join(pieces) + ")"
+    for chunk in _PARAM_MARK.split(text):
+        if dialect.string_literal is DIALECTS["duckdb"].string_literal and _CONTROL.search(chunk):
+            last = 0
+            for m in _CONTROL.finditer(chunk):
+                if m.start() > last:
+                    pieces.append(dialect.string_literal(chunk[last : m.start()]))
+                pieces.append(f"chr({ord(m.group())})")
+                last = m.end()
+            if last < len(chunk):
+                pieces.append(dialect.string_literal(chunk[last:]))
+        else:
+            pieces.append(dialect.string_literal(chunk))
+    return pieces[0] if len(pieces) == 1 else "(" + " || ".join(pieces) + ")"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import duckdb
 from activation_semantic import builtin_engine
 from activation_semantic.compare import compare_rows, plain
 from activation_semantic.cube_model import CubeModel
-from activation_semantic.cube_query import QueryError, output_key
+from activation_semantic.cube_query import QueryError, for_cube_compiler, output_key
 from activation_semantic.errors import FixtureInvalid
 from activation_semantic.fixtures import Fixture, FixtureQuery, load_fixture, load_tables
 from activation_semantic.loader import LoadedDefinition
@@ -118,7 +118,7 @@ def _builtin(model: CubeModel, con: duckdb.DuckDBPyConnection, fixture: Fixture)
 def _cube(model_dir: Path, con: duckdb.DuckDBPyConnection, fixture: Fixture, dialect: str) -> list[QueryResult]:
     from activation_semantic import cube_engine
 
-    rendered = cube_engine.render_checked(model_dir, [q.query for q in fixture.queries], dialect)
+    rendered = cube_engine.render_checked(model_dir, [for_cube_compiler(q.query) for q in fixture.queries], dialect)
     results = []
     for q, res in zip(fixture.queries, rendered, strict=True):
         if res.get("error"):
@@ -131,7 +131,7 @@ def _cube(model_dir: Path, con: duckdb.DuckDBPyConnection, fixture: Fixture, dia
             results.append(QueryResult(str(fixture.path), q.name, q.line, "error",
                                        f"DuckDB: {str(exc).splitlines()[0]}", sql=res["sql"]))
             continue
-        by_alias = {cube_alias(c): c for c in columns}
+        by_alias = {cube_alias(c): c for c in columns} | dict(res.get("aliasNameToMember") or {})
         keys = [by_alias.get(n, n) for n in names]
         rows = [dict(zip(keys, r, strict=True)) for r in data]
         results.append(_finish(q, fixture, rows, res["sql"]))
@@ -150,6 +150,7 @@ def verify(loaded: LoadedDefinition, fixture_paths: list[Path], engine: Engine =
         results: list[QueryResult] = []
         for fixture in fixtures:
             con = connect() if connect else duckdb.connect(":memory:")
+            con.execute("SET TimeZone = 'UTC'")
             try:
                 load_tables(con, fixture, loaded.definition)
                 if engine == "builtin":

@@ -52,7 +52,7 @@ def _set_members(d: Definition, m: Members, sm: SetMembers) -> tuple[list[Measur
     s, i = sm.spec, sm.index
     title = _set_title(s)
     rule = _rule(s, sm.required)
-    activated = sql(*col(Columns.activated_at(i)), " IS NOT NULL")
+    activated = sql("(", *col(Columns.activated_at(i)), " IS NOT NULL)")
     measures = [
         Measure(sm.qualified, "count", col(d.accounts.primary_key), (activated,), f"{title}: Qualified Accounts",
                 f"Accounts that completed {rule}."),
@@ -91,7 +91,7 @@ def _set_members(d: Definition, m: Members, sm: SetMembers) -> tuple[list[Measur
 
 def _window_closed(d: Definition, days: int) -> Sql:
     dialect = DIALECTS[d.dialect]
-    return template(f"{dialect.add_hours('{CUBE}.' + d.accounts.created_at, days * 24)} <= {dialect.now}")
+    return template(f"({dialect.add_hours('{CUBE}.' + d.accounts.created_at, days * 24)} <= {dialect.now})")
 
 
 def build_model(d: Definition) -> CubeModel:
@@ -116,7 +116,7 @@ def build_model(d: Definition) -> CubeModel:
     for dim in acc.dimensions:
         expr = dim.sql.strip() if fold_sql.is_column(dim.sql) else Columns.dimension(dim.name)
         dims.append(Dimension(dim.name, dim.type, col(expr), title=dim.title, description=dim.description))
-    segments = [Segment(m.segment_qualified, sql(*col(Columns.activated_at(0)), " IS NOT NULL"), "Qualified Accounts")]
+    segments = [Segment(m.segment_qualified, sql("(", *col(Columns.activated_at(0)), " IS NOT NULL)"), "Qualified Accounts")]
     measures = list(base_measures)
     for sm in m.sets:
         ms, ds, ss = _set_members(d, m, sm)

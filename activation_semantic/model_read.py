@@ -28,17 +28,29 @@ from activation_semantic.errors import InputError
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "{": "{", "}": "}", "0": "\0",
+            "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+_HEX = {"x": 2, "u": 4, "U": 8}
+
+
 def parse_cube_template(text: str) -> Sql:
-    """Cube YAML template text: `{a.b}` is a reference, `\\{` `\\}` `\\\\` are literal characters."""
+    """Cube YAML string as Cube reads it (a Python f-string): `{a.b}` references, backslash escapes."""
     parts: list[str | Ref] = []
     buf: list[str] = []
     i = 0
     while i < len(text):
         c = text[i]
-        if c == "\\" and i + 1 < len(text) and text[i + 1] in "{}\\":
-            buf.append(text[i + 1])
-            i += 2
-            continue
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in _HEX:
+                width = _HEX[nxt]
+                buf.append(chr(int(text[i + 2 : i + 2 + width], 16)))
+                i += 2 + width
+                continue
+            if nxt in _ESCAPES:
+                buf.append(_ESCAPES[nxt])
+                i += 2
+                continue
         if c == "{":
             end = text.find("}", i)
             inner = text[i + 1 : end] if end > 0 else ""
@@ -186,26 +198,33 @@ def _member_name(ref: str) -> str:
     return ref.split(".")[-1]
 
 
-def _cube(raw: dict[str, Any]) -> Cube:
+def _text(value: Any, yaml_strings: bool) -> Any:
+    if value is None or not yaml_strings:
+        return value
+    return "".join(p if isinstance(p, str) else "{" + str(p) + "}" for p in parse_cube_template(str(value)))
+
+
+def _cube(raw: dict[str, Any], yaml_strings: bool = False) -> Cube:
+    t = lambda v: _text(v, yaml_strings)  # noqa: E731
     return Cube(
         name=raw["name"],
         sql=_as_sql(raw["sql"]) if "sql" in raw else None,
         sql_table=raw.get("sql_table"),
-        title=raw.get("title"),
-        description=raw.get("description"),
+        title=t(raw.get("title")),
+        description=t(raw.get("description")),
         joins=tuple(Join(j["name"], j["relationship"], _as_sql(j["sql"])) for j in _named(raw.get("joins"))),
         measures=tuple(
             Measure(m["name"], m["type"], _as_sql(m["sql"]) if "sql" in m else None,
-                    tuple(_as_sql(f["sql"]) for f in m.get("filters", [])), m.get("title"), m.get("description"),
+                    tuple(_as_sql(f["sql"]) for f in m.get("filters", [])), t(m.get("title")), t(m.get("description")),
                     m.get("format"))
             for m in _named(raw.get("measures"))
         ),
         dimensions=tuple(
             Dimension(x["name"], x["type"], _as_sql(x["sql"]), bool(x.get("primary_key")), x.get("public"),
-                      x.get("title"), x.get("description"))
+                      t(x.get("title")), t(x.get("description")))
             for x in _named(raw.get("dimensions"))
         ),
-        segments=tuple(Segment(s["name"], _as_sql(s["sql"]), s.get("title"), s.get("description"))
+        segments=tuple(Segment(s["name"], _as_sql(s["sql"]), t(s.get("title")), t(s.get("description")))
                        for s in _named(raw.get("segments"))),
         pre_aggregations=tuple(
             PreAggregation(p["name"], tuple(_member_name(x) for x in p.get("measures", [])),
@@ -216,9 +235,9 @@ def _cube(raw: dict[str, Any]) -> Cube:
     )
 
 
-def _view(raw: dict[str, Any]) -> View:
+def _view(raw: dict[str, Any], yaml_strings: bool = False) -> View:
     return View(raw["name"], tuple(ViewCube(c["join_path"], tuple(c.get("includes", []))) for c in raw["cubes"]),
-                raw.get("title"), raw.get("description"))
+                _text(raw.get("title"), yaml_strings), _text(raw.get("description"), yaml_strings))
 
 
 def read_model(model_dir: Path) -> CubeModel:
@@ -238,8 +257,8 @@ def read_model(model_dir: Path) -> CubeModel:
                         _cube({"name": name, **body}) if kind == "cube" else _view({"name": name, **body}))
             else:
                 doc = yaml.safe_load(text) or {}
-                cubes.extend(_cube(c) for c in doc.get("cubes", []))
-                views.extend(_view(v) for v in doc.get("views", []))
+                cubes.extend(_cube(c, yaml_strings=True) for c in doc.get("cubes", []))
+                views.extend(_view(v, yaml_strings=True) for v in doc.get("views", []))
         except (KeyError, TypeError, yaml.YAMLError, IndexError, ValueError) as exc:
             raise InputError(f"{path}: not a Cube model this tool can read ({type(exc).__name__}: {exc})") from None
     return CubeModel(tuple(cubes), tuple(views))

@@ -11,7 +11,6 @@ from typing import Literal
 import jinja2
 
 from activation_semantic import escaping
-from activation_semantic.cube_model import Sql
 from activation_semantic.header import make_header
 from activation_semantic.loader import LoadedDefinition
 from activation_semantic.model_build import build_model
@@ -19,14 +18,6 @@ from activation_semantic.templates_dir import templates_dir
 
 Format = Literal["yaml", "js"]
 EXTENSION = {"yaml": "yml", "js": "js"}
-
-
-def _ysql(parts: Sql, indent: int) -> str:
-    text = escaping.yaml_sql(parts)
-    if "\n" in text and escaping.yaml_block_safe(text):
-        pad = " " * indent
-        return "|-\n" + "\n".join(pad + line for line in text.split("\n"))
-    return escaping.yaml_quote(text)
 
 
 @cache
@@ -39,7 +30,7 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    env.filters.update(yq=escaping.yaml_quote, ysql=_ysql, js=escaping.js_string, jsql=escaping.js_template)
+    env.filters.update(yq=escaping.yaml_cube_text, ysql=escaping.yaml_cube_string, js=escaping.js_string, jsql=escaping.js_template)
     return env
 
 
@@ -50,11 +41,13 @@ def file_stem(name: str) -> str:
 def source_label(source: str, out_dir: Path | None) -> str:
     """The definition's path relative to the output folder, so the header does not depend on the cwd."""
     if out_dir is None:
-        return Path(source).name
-    try:
-        return Path(os.path.relpath(Path(source).resolve(), out_dir.resolve())).as_posix()
-    except ValueError:
-        return Path(source).name
+        label = Path(source).name
+    else:
+        try:
+            label = Path(os.path.relpath(Path(source).resolve(), out_dir.resolve())).as_posix()
+        except ValueError:
+            label = Path(source).name
+    return re.sub(r"[{}%#\x00-\x1f]", "_", label)
 
 
 def render(loaded: LoadedDefinition, fmt: Format = "yaml", out_dir: Path | None = None) -> dict[str, str]:
