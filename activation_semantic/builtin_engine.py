@@ -157,7 +157,21 @@ def plan(model: CubeModel, query: Any) -> Planned:
     return Planned(text, params, columns)
 
 
+def _default_order(query: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cube's order when the query gives none (it decides which rows a `limit` keeps)."""
+    for td in query.get("timeDimensions", []):
+        if td.get("granularity"):
+            return [(td["dimension"], "asc")]
+    if query.get("measures"):
+        return [(query["measures"][0], "desc")]
+    if query.get("dimensions"):
+        return [(query["dimensions"][0], "asc")]
+    return []
+
+
 def _order(order: Any, columns: list[str], query: dict[str, Any]) -> list[str]:
+    if not order:
+        order = _default_order(query)
     if not order:
         return []
     pairs = list(order.items()) if isinstance(order, dict) else [tuple(p) for p in order]
