@@ -23,7 +23,7 @@ class Planned:
 
 
 _AGG = {"count": "count", "countDistinct": "count(DISTINCT", "sum": "sum", "avg": "avg", "min": "min", "max": "max"}
-_CAST = {"number": "DOUBLE", "time": "TIMESTAMP", "boolean": "BOOLEAN", "string": "VARCHAR"}
+_CAST = {"number": "DOUBLE PRECISION", "time": "TIMESTAMP", "boolean": "BOOLEAN", "string": "VARCHAR"}
 
 
 def _alias(cube: Cube) -> str:
@@ -250,7 +250,7 @@ def _filter(model: CubeModel, r: _Renderer, f: dict[str, Any]) -> tuple[str, str
         sql_text = f"{expr} >= ? AND {expr} <= ?"
         if op == "notInDateRange":
             sql_text = f"NOT ({sql_text}) OR {expr} IS NULL"
-        return target, sql_text, [lo, hi] if op == "inDateRange" else [lo, hi]
+        return target, sql_text, [lo, hi]
     if op in ("beforeDate", "afterDate", "beforeOrOnDate", "afterOrOnDate"):
         if len(vals) != 1:
             raise QueryError(f"filter {op} on {member.key} takes one date")

@@ -10,7 +10,7 @@ import typer
 
 from activation_semantic import __version__
 from activation_semantic.errors import ActivationError, DefinitionInvalid, Exit, Finding
-from activation_semantic.report import Output, dumps, finding_dict, findings_text, gh_annotation, step_summary
+from activation_semantic.report import dumps, finding_dict, findings_text, gh_annotation, step_summary
 
 app = typer.Typer(
     name="activation-semantic",
@@ -234,6 +234,28 @@ def cube_setup() -> None:
     except ActivationError as exc:
         _error(exc, "text", "activation-semantic cube-setup")
     typer.echo(f"Cube engine ready in {target}")
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="Old definition file; with --against, the definition to compare.")],
+    new: Annotated[Path | None, typer.Argument(help="New definition file (omit with --against).")] = None,
+    against: Annotated[str | None, typer.Option("--against", help="Git ref holding the old side (git show).")] = None,
+    fixture: Annotated[Path | None, typer.Option("--fixture", help="Show the metrics under both versions.")] = None,
+    output: OutputOpt = "text",
+) -> None:
+    """Semantic changes between two versions of a definition; exit 1 on a breaking change without a version bump."""
+    from activation_semantic.diff import render_diff, run_diff
+
+    output = _choice(output, ("text", "json", "github"), "--output")
+    if (new is None) == (against is None):
+        _fail("give exactly one of NEW (a second file) or --against GIT_REF", Exit.ERROR)
+    try:
+        result = run_diff(old, new, against, fixture)
+    except ActivationError as exc:
+        _error(exc, output, "activation-semantic diff")
+    typer.echo(render_diff(result, output))  # type: ignore[arg-type]
+    raise typer.Exit(result.exit_code)
 
 
 def _version(value: bool) -> None:

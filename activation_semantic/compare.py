@@ -37,13 +37,19 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.lower())
+    if isinstance(value, (bool, int)) and value in (0, 1):
+        return bool(value)
+    return None
+
+
 def same(expected: Any, actual: Any) -> bool:
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):
-        norm = {True: True, False: False, "true": True, "false": False, 1: True, 0: False}
-        e = norm.get(expected if not isinstance(expected, str) else expected.lower())
-        a = norm.get(actual if not isinstance(actual, str) else actual.lower())
+        e, a = _as_bool(expected), _as_bool(actual)
         return e is not None and e == a
     if isinstance(actual, (datetime, date)) or isinstance(expected, (datetime, date)):
         e, a = _as_time(expected), _as_time(actual)

@@ -50,6 +50,8 @@ def split(text: str) -> tuple[Header, str] | None:
         if not m:
             return None
         fields[m.group(1)] = m.group(2)
+    if len(fields) != 3:  # a field repeated in place of another: not a header we wrote
+        return None
     return Header(version, fields["definition"], fields["definition-sha256"], fields["body-sha256"]), lines[4]
 
 

@@ -30,7 +30,8 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    env.filters.update(yq=escaping.yaml_cube_text, ysql=escaping.yaml_cube_string, js=escaping.js_string, jsql=escaping.js_template)
+    env.filters.update(yq=escaping.yaml_cube_text, ysql=escaping.yaml_cube_string,
+                       js=escaping.js_string, jsql=escaping.js_template)
     return env
 
 

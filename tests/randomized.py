@@ -57,7 +57,7 @@ def tables(draw: Any, values: list[str] | None = None) -> dict[str, list[dict[st
         del i
     logs = []
     for k in range(draw(st.integers(0, 25))):
-        acc = draw(st.sampled_from(ids + ["orphan"])) if ids else "orphan"
+        acc = draw(st.sampled_from([*ids, "orphan"])) if ids else "orphan"
         anchor = created.get(acc) or BASE
         # offsets in half days, so some land exactly on created_at + N days
         offset = timedelta(hours=12 * draw(st.integers(-2, 8)))
