@@ -160,8 +160,11 @@ def verify(
     model: Annotated[Path | None, typer.Option("--model", help="Evaluate this generated folder instead.")] = None,
     fmt: FormatOpt = "yaml",
     output: OutputOpt = "text",
+    database: Annotated[str | None, typer.Option(
+        "--database", help="Run on this PostgreSQL (postgres://...) instead of DuckDB; dialect: postgres only. "
+                           "Fixture tables go into a temporary schema, dropped after.")] = None,
 ) -> None:
-    """Run fixture queries against the generated model in DuckDB and compare with expectations."""
+    """Run fixture queries against the generated model in DuckDB (or PostgreSQL) and compare with expectations."""
     from activation_semantic.harness import verify as run_verify
     from activation_semantic.loader import load_definition
 
@@ -170,7 +173,8 @@ def verify(
     fmt = _choice(fmt, ("yaml", "js"), "--format")
     try:
         loaded = load_definition(definition)
-        report = run_verify(loaded, fixtures, engine=engine, model_dir=model, fmt=fmt)  # type: ignore[arg-type]
+        report = run_verify(loaded, fixtures, engine=engine, model_dir=model, fmt=fmt,  # type: ignore[arg-type]
+                            database=database)
     except ActivationError as exc:
         _error(exc, output, "activation-semantic verify")
     from activation_semantic.verify_report import render_report
