@@ -221,7 +221,7 @@ def render(
     """Compile model_dir with Cube and render every query's SQL in one node run.
 
     Returns render.js's document: ``{"ok": True, "results": [...], "meta"?: ...}``
-    or ``{"ok": False, "errors": [{"message", "file", "cube"}]}``.
+    or ``{"ok": False, "errors": [{"message", "file", "cube", "member"?}]}``.
     """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}: expected one of {', '.join(DIALECTS)}")
@@ -287,7 +287,10 @@ def render_checked(model_dir: Path, queries: list[dict[str, Any]], dialect: str 
         lines = []
         for err in doc.get("errors", []):
             file = str(Path(model_dir) / err["file"]) if err.get("file") else str(model_dir)
-            cube = f" cube {err['cube']}:" if err.get("cube") else ""
+            cube = f" cube {err['cube']}" if err.get("cube") else ""
+            if err.get("member"):
+                cube += f"{',' if cube else ''} member {err['member']}"
+            cube += ":" if cube else ""
             message = " ".join(str(err.get("message", "")).split())
             findings.append(Finding(file, None, None, "", f"Cube compile error:{cube} {message}"))
             lines.append(f"{file}:{cube} {message}")

@@ -11,7 +11,8 @@
  * stdin:  {"modelDir": "/abs/path", "dialect": "duckdb|postgres|snowflake|bigquery",
  *          "queries": [<Cube REST query>...], "meta": true|false}
  * stdout: {"ok": true, "results": [{"sql", "params", "preAggregation", "error", ...}], "meta"?: {"cubes": [...]}}
- *      or {"ok": false, "errors": [{"message", "file", "cube"}]}
+ *      or {"ok": false, "errors": [{"message", "file", "cube", "member"?}]}
+ *         ("member": "Cube.member" whose sql Cube could not evaluate, when known)
  *
  * Each result also carries, when a rollup pre-aggregation matches the query:
  *   "rollupSql"/"rollupParams": the SQL Cube would run against the rollup table,
@@ -242,6 +243,7 @@ function installErrorCapture() {
     try {
       const message = `${this.context.length ? `${this.context.join(' -> ')}: ` : ''}${e && e.message ? e.message : ((e && e.stack) || e)}`;
       let cube = (e && e.cubeName) || null;
+      const member = (e && e.memberName) || null;
       for (const c of this.context) {
         const m = /^([A-Za-z_]\w*) (?:cube|view)$/.exec(c);
         if (m) {
@@ -250,11 +252,38 @@ function installErrorCapture() {
         }
       }
       const file = fileName || (this.file && this.file.fileName) || (e && e.fileName) || fileFromStack(e && e.stack) || null;
-      captured.push({ message, file, cube });
+      captured.push({ message, file, cube, member });
     } catch (ignored) {
       // never let bookkeeping hide Cube's own error
     }
     return origError.call(this, e, fileName, ...rest);
+  };
+  // A member whose sql cannot be evaluated (e.g. `{noSuchMember}`) throws out of
+  // prepareMembers without its name: find it by re-evaluating each member's sql.
+  const origPrepareMembers = CubeEvaluator.prototype.prepareMembers;
+  CubeEvaluator.prototype.prepareMembers = function patchedPrepareMembers(members, cube, errorReporter) {
+    try {
+      return origPrepareMembers.call(this, members, cube, errorReporter);
+    } catch (e) {
+      if (e && typeof e === 'object' && !e.memberName) {
+        for (const [name, def] of Object.entries(members || {})) {
+          if (!def || typeof def.sql !== 'function' || def.subQuery) continue;
+          try {
+            this.collectUsedCubeReferences(cube.name, def.sql);
+          } catch (inner) {
+            if (errorMessage(inner) === errorMessage(e)) {
+              try {
+                e.memberName = `${cube.name}.${name}`;
+              } catch (ignored) {
+                // frozen error object
+              }
+              break;
+            }
+          }
+        }
+      }
+      throw e;
+    }
   };
   const origPrepareCube = CubeEvaluator.prototype.prepareCube;
   CubeEvaluator.prototype.prepareCube = function patchedPrepareCube(cube, errorReporter) {
@@ -301,7 +330,7 @@ function compileErrors(err, compilers, files) {
       const cube = info.cube || cubeFromMessage(fullMessage, cubeNames);
       let file = (e && e.fileName) || info.file || null;
       if (!file && cube) file = cubeFileFromCompilers(compilers, cube) || fileForCube(cube, files);
-      return { message: fullMessage, file, cube };
+      return { message: fullMessage, file, cube, member: info.member || null };
     });
   } else {
     errors = parseCompileErrorText(errorMessage(err), fileNames, cubeNames)
