@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from activation_semantic.definition import Definition
@@ -38,12 +39,97 @@ def _texts(d: Definition) -> Iterator[tuple[Loc, str]]:
                 yield ("milestone_sets", i, "milestones", j, "title"), m.title
 
 
+_PARAM_MARKER = re.compile(r"\$\d+\$")
+_DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_NESTED = "this SQL is nested inside the query Cube generates"
+
+
+def _scan_sql(sql: str, dialect: str) -> tuple[list[int], str | None]:
+    """Offsets of `;` outside strings and comments, and what swallows the end of the text, if anything."""
+    backslash = dialect in ("snowflake", "bigquery")
+    line_comments = ("--", "#") if dialect == "bigquery" else ("--",)
+    semis: list[int] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        dollar = _DOLLAR_QUOTE.match(sql, i) if c == "$" else None
+        if dollar:
+            end = sql.find(dollar.group(), dollar.end())
+            if end < 0:
+                return semis, f"has an unclosed {dollar.group()} quote"
+            i = end + len(dollar.group())
+        elif c in "'\"`":
+            escapes = backslash or (c == "'" and sql[i - 1 : i] in ("E", "e") and not sql[i - 2 : i - 1].isalnum())
+            j = i + 1
+            while j < n:
+                if (escapes and sql[j] == "\\") or (sql[j] == c and sql[j + 1 : j + 2] == c):  # \' or ''
+                    j += 2
+                elif sql[j] == c:
+                    break
+                else:
+                    j += 1
+            if j >= n:
+                return semis, f"has an unclosed {c} quote"
+            i = j + 1
+        elif sql.startswith(line_comments, i):
+            end = sql.find("\n", i)
+            if end < 0:
+                return semis, f"ends with a {sql[i:i + 2].rstrip()} comment"
+            i = end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                return semis, "has an unclosed /* comment"
+            i = end + 2
+        else:
+            if c == ";":
+                semis.append(i)
+            i += 1
+    return semis, None
+
+
+def _sql_problems(sql: str, dialect: str, *, inline: bool) -> list[str]:
+    """What breaks user SQL once it is nested in generated SQL; `inline`: no line break follows it there."""
+    out = []
+    marker = _PARAM_MARKER.search(sql)
+    if marker:
+        dollar = marker.group()
+        out.append(f"contains '{dollar}', which Cube reads as a query parameter marker (even inside a string "
+                   f"literal); write it another way, e.g. '$' || '{dollar[1:]}'")
+    text = sql.strip()
+    semis, swallowed = _scan_sql(text, dialect)
+    if semis == [len(text) - 1]:
+        out.append(f"ends with ';'; remove it: {_NESTED}")
+    elif semis:
+        out.append(f"contains ';' outside a string; give a single query or expression without ';': {_NESTED}")
+    if swallowed and (inline or not swallowed.startswith("ends")):
+        fix = "use /* ... */ instead" if swallowed.startswith("ends") else "close it"
+        out.append(f"{swallowed}, which would swallow the SQL generated after it; {fix}")
+    return out
+
+
+def _sql_checks(d: Definition) -> Iterator[tuple[Loc, str]]:
+    for section in ("accounts", "milestone_logs"):
+        src = getattr(d, section)
+        if src.sql_table is not None and _PARAM_MARKER.search(src.sql_table):
+            yield ((section, "sql_table"), f"table name '{src.sql_table}' contains "
+                                           f"'{_PARAM_MARKER.search(src.sql_table).group()}', which Cube reads as "
+                                           "a query parameter marker; use a view or sql: with a quoted name")
+        if src.sql is not None:
+            for problem in _sql_problems(src.sql, d.dialect, inline=section == "milestone_logs"):
+                yield (section, "sql"), problem
+    for i, dim in enumerate(d.accounts.dimensions):
+        for problem in _sql_problems(dim.sql, d.dialect, inline=True):
+            yield ("accounts", "dimensions", i, "sql"), problem
+
+
 def check(d: Definition) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
     for section in ("accounts", "milestone_logs"):
         src = getattr(d, section)
         if (src.sql_table is None) == (src.sql is None):
             problems.append(((section,), "set exactly one of sql_table (a table name) or sql (a SELECT)"))
+    problems.extend(_sql_checks(d))
     if d.accounts.cube == d.milestone_logs.cube:
         problems.append((("milestone_logs", "cube"), f"cube name '{d.milestone_logs.cube}' is also the accounts cube; "
                                                       "give the two cubes different names"))

@@ -1,9 +1,10 @@
 """Escaping for each place a string lands in a generated file.
 
 Cube reads every YAML string (sql, title, description) as a Python f-string: `{x}` is a member
-reference and a backslash starts an escape. Its YAML files are also Jinja templates, so the raw file
-text must never contain `{{`, `{%` or `{#` coming from a value. JS models take `sql` as a template
-literal (backslash, backtick and `${` are code) and titles as plain string literals.
+reference, a backslash starts an escape, and a raw carriage return comes out as a line feed. Its YAML
+files are also Jinja templates, so the raw file text must never contain `{{`, `{%` or `{#` coming from
+a value. JS models take `sql` as a template literal (backslash, backtick and `${` are code, and a raw
+carriage return is read as a line feed) and titles as plain string literals.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import re
 
 from activation_semantic.cube_model import Ref, Sql
 
-_YAML_UNSAFE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# Everything but printable text is escaped in YAML; U+2028/U+2029 too, since YAML 1.1 readers (PyYAML)
+# take them for line breaks.
+_YAML_UNSAFE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
 
 def cube_text(text: str) -> str:
-    """Literal text as Cube's f-string reader must see it: no escapes, no references."""
-    return text.replace("\\", "\\x5c").replace("{", "\\{").replace("}", "\\}")
+    """Literal text as Cube's f-string reader must see it: no escapes, no references, CR kept as CR."""
+    return text.replace("\\", "\\x5c").replace("{", "\\{").replace("}", "\\}").replace("\r", "\\x0d")
 
 
 def _yaml_escape(text: str) -> str:
@@ -76,7 +79,7 @@ def js_template(parts: Sql) -> str:
         if isinstance(p, Ref):
             out.append("${" + str(p) + "}")
         else:
-            out.append(p.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${"))
+            out.append(p.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${").replace("\r", "\\r"))
     return "`" + "".join(out) + "`"
 
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +139,12 @@ def _message(err: dict[str, Any], loc: Loc, data: Any) -> str:
         return "required key is missing"
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "")
+        if loc and loc[-1] == "cube":
+            return f"{got!r} is not allowed: use letters, digits and _, starting with a letter (e.g. Accounts)"
         return f"{got!r} is not allowed: {_PATTERN_HELP.get(pattern, 'must match ' + pattern)}"
     if kind == "string_type":
-        return f"must be text, got {_show(got)}"
+        hint = "" if isinstance(got, (dict, list)) or got is None else "; put it in quotes to make it text"
+        return f"must be text, got {_show(got)}{hint}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be a whole number, got {_show(got)}"
     if kind == "bool_type":
@@ -177,5 +181,8 @@ def _show(value: Any) -> str:
         return "a mapping" if isinstance(value, dict) else "a list"
     if value is None:
         return "nothing (null)"
+    if isinstance(value, (date, datetime)):
+        kind = "timestamp" if isinstance(value, datetime) else "date"
+        return f"{value.isoformat(sep=' ') if isinstance(value, datetime) else value.isoformat()} (a {kind} to YAML)"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -31,6 +31,7 @@ _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "{": "{", "}": "}", "0": "\0",
             "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 _HEX = {"x": 2, "u": 4, "U": 8}
+_JS_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
 def parse_cube_template(text: str) -> Sql:
@@ -51,6 +52,10 @@ def parse_cube_template(text: str) -> Sql:
                 buf.append(_ESCAPES[nxt])
                 i += 2
                 continue
+        if c == "\r":  # Cube reads a raw CR (or CRLF) in a YAML string as a line feed
+            buf.append("\n")
+            i += 2 if text.startswith("\r\n", i) else 1
+            continue
         if c == "{":
             end = text.find("}", i)
             inner = text[i + 1 : end] if end > 0 else ""
@@ -157,6 +162,31 @@ class _Js:
             return float(word) if "." in word else int(word)
         return word
 
+    def escape(self) -> str:
+        """One escape sequence of a JS template literal, starting at the backslash."""
+        nxt = self.text[self.i + 1 : self.i + 2]
+        if not nxt:
+            raise self.fail("unterminated template literal")
+        self.i += 2
+        if nxt in _JS_ESCAPES:
+            return _JS_ESCAPES[nxt]
+        if nxt in "\r\n\u2028\u2029":  # line continuation
+            if nxt == "\r" and self.text.startswith("\n", self.i):
+                self.i += 1
+            return ""
+        if nxt in "xu":
+            if nxt == "u" and self.text.startswith("{", self.i):
+                end = self.text.find("}", self.i)
+                digits, self.i = self.text[self.i + 1 : end], end + 1
+            else:
+                width = 2 if nxt == "x" else 4
+                digits, self.i = self.text[self.i : self.i + width], self.i + width
+            try:
+                return chr(int(digits, 16))
+            except ValueError:
+                raise self.fail(f"bad escape \\{nxt}{digits}") from None
+        return nxt
+
     def template(self) -> Sql:
         self.i += 1
         parts: list[str | Ref] = []
@@ -166,8 +196,10 @@ class _Js:
                 raise self.fail("unterminated template literal")
             c = self.text[self.i]
             if c == "\\":
-                buf.append(self.text[self.i + 1])
-                self.i += 2
+                buf.append(self.escape())
+            elif c == "\r":  # JS reads a raw CR or CRLF in a template literal as a line feed
+                buf.append("\n")
+                self.i += 2 if self.text.startswith("\r\n", self.i) else 1
             elif c == "`":
                 self.i += 1
                 parts.append("".join(buf))
