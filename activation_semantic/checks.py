@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from activation_semantic.definition import Definition
+from activation_semantic.definition import Definition, MilestoneSet
 from activation_semantic.members import Loc, build_members, milestone_key
 from activation_semantic.naming import collision_key
 
@@ -123,23 +123,11 @@ def _sql_checks(d: Definition) -> Iterator[tuple[Loc, str]]:
             yield ("accounts", "dimensions", i, "sql"), problem
 
 
-def check(d: Definition) -> list[tuple[Loc, str]]:
+def check_sets(sets: list[tuple[int, MilestoneSet]]) -> list[tuple[Loc, str]]:
+    """Rules within and across milestone sets; runs on whichever sets are individually valid."""
     problems: list[tuple[Loc, str]] = []
-    for section in ("accounts", "milestone_logs"):
-        src = getattr(d, section)
-        if (src.sql_table is None) == (src.sql is None):
-            problems.append(((section,), "set exactly one of sql_table (a table name) or sql (a SELECT)"))
-    problems.extend(_sql_checks(d))
-    if d.accounts.cube == d.milestone_logs.cube:
-        problems.append((("milestone_logs", "cube"), f"cube name '{d.milestone_logs.cube}' is also the accounts cube; "
-                                                      "give the two cubes different names"))
-    for loc, text in _texts(d):
-        problem = _text_problem(text)
-        if problem:
-            problems.append((loc, problem))
-
     seen_sets: dict[str, int] = {}
-    for i, s in enumerate(d.milestone_sets):
+    for i, s in sets:
         if s.name in seen_sets:
             problems.append((("milestone_sets", i, "name"),
                              f"set name '{s.name}' is already used by milestone_sets[{seen_sets[s.name]}]; "
@@ -164,6 +152,25 @@ def check(d: Definition) -> list[tuple[Loc, str]]:
         if isinstance(s.require, int) and s.require > len(s.milestones):
             problems.append((("milestone_sets", i, "require"),
                              f"{s.require} is more than the {len(s.milestones)} milestones in set '{s.name}'"))
+    return problems
+
+
+def check(d: Definition) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    for section in ("accounts", "milestone_logs"):
+        src = getattr(d, section)
+        if (src.sql_table is None) == (src.sql is None):
+            problems.append(((section,), "set exactly one of sql_table (a table name) or sql (a SELECT)"))
+    problems.extend(_sql_checks(d))
+    if d.accounts.cube == d.milestone_logs.cube:
+        problems.append((("milestone_logs", "cube"), f"cube name '{d.milestone_logs.cube}' is also the accounts cube; "
+                                                      "give the two cubes different names"))
+    for loc, text in _texts(d):
+        problem = _text_problem(text)
+        if problem:
+            problems.append((loc, problem))
+
+    problems.extend(check_sets(list(enumerate(d.milestone_sets))))
     if problems:
         return problems
 

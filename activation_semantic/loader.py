@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from activation_semantic import definition as defn
-from activation_semantic.checks import check
+from activation_semantic.checks import check, check_sets
 from activation_semantic.errors import DefinitionInvalid, Finding, InputError
 from activation_semantic.yaml_source import Loc, Positions, format_loc, load_yaml, parse_yaml
 
@@ -73,7 +73,9 @@ def validate_data(data: Any, positions: Positions, name: str) -> LoadedDefinitio
     try:
         model = defn.Definition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionInvalid(_findings(exc, data, positions, name)) from None
+        findings = list(_findings(exc, data, positions, name))
+        findings += _partial_set_findings(data, positions, name, {f.path for f in findings})
+        raise DefinitionInvalid(tuple(sorted(findings, key=_order))) from None
     problems = check(model)
     if problems:
         findings = []
@@ -82,6 +84,26 @@ def validate_data(data: Any, positions: Positions, name: str) -> LoadedDefinitio
             findings.append(Finding(name, line, col, format_loc(loc), message))
         raise DefinitionInvalid(tuple(sorted(findings, key=_order)))
     return LoadedDefinition(model, name, positions)
+
+
+def _partial_set_findings(data: dict[str, Any], positions: Positions, name: str, seen: set[str]) -> list[Finding]:
+    """Set-level rules for the sets that are valid on their own, so one run reports everything."""
+    raw = data.get("milestone_sets")
+    if not isinstance(raw, list):
+        return []
+    valid = []
+    for i, item in enumerate(raw):
+        try:
+            valid.append((i, defn.MilestoneSet.model_validate(item)))
+        except ValidationError:
+            continue
+    out = []
+    for loc, message in check_sets(valid):
+        path = format_loc(loc)
+        if path not in seen:
+            line, col = positions.of(loc) or (None, None)
+            out.append(Finding(name, line, col, path, message))
+    return out
 
 
 def _order(f: Finding) -> tuple[int, int, str]:

@@ -144,3 +144,18 @@ def test_valid_definition_defaults(tmp_path: Path) -> None:
     assert (d.dialect, d.naming, d.percent_scale, d.accounts.cube, d.milestone_logs.cube) == (
         "duckdb", "camel", 100, "Accounts", "MilestoneCompletionLogs")
     assert d.milestone_logs.completed_at == "completion_date" and d.milestone_sets[0].require == "all"
+
+
+def test_field_and_set_errors_reported_together(tmp_path: Path) -> None:
+    text = HEAD.replace("version: 3", "version: 0") + (
+        "  - name: core\n    milestones: [a, b]\n    require: 3\n"
+        "  - name: core\n    milestones: [c]\n"
+        "  - name: Bad\n    milestones: [x]\n")
+    assert messages(tmp_path, text) == [
+        "activation.yml:1:10: version: must be 1 or more, got 0",
+        "activation.yml:10:14: milestone_sets[0].require: 3 is more than the 2 milestones in set 'core'",
+        "activation.yml:11:11: milestone_sets[1].name: set name 'core' is already used by milestone_sets[0]; "
+        "set names must be unique",
+        "activation.yml:13:11: milestone_sets[2].name: 'Bad' is not allowed: use lowercase letters, digits and _, "
+        "starting with a letter (e.g. core_activation)",
+    ]
