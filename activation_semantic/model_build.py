@@ -163,6 +163,7 @@ def build_model(d: Definition) -> CubeModel:
         name=m.view,
         title=f"{d.name.replace('_', ' ').capitalize()} activation",
         description=f"Activation members of definition '{d.name}' v{d.version}, for BI tools.",
-        cubes=(ViewCube(acc.cube, tuple(x.name for x in measures) + tuple(x.name for x in dims)),),
+        cubes=(ViewCube(acc.cube, tuple(x.name for x in measures) + tuple(x.name for x in dims)
+                         + tuple(x.name for x in segments)),),
     )
     return CubeModel(cubes=(accounts, logs_cube), views=(view,))
