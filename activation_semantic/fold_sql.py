@@ -129,8 +129,6 @@ def accounts_sql(d: Definition, members: Members) -> str:
             else:
                 expr = f"CASE WHEN {first} < {window_end(dialect, created, s.within_days)} THEN {first} END"
             inner.append(f"{expr} AS {Columns.first(sm.index, j)}")
-        if logs.user_id:
-            inner.append(f"COALESCE(u.{Columns.users(sm.index)}, 0) AS {Columns.users(sm.index)}")
 
     # The milestone values as a literal table joined to the logs (see the module docstring).
     index = {v: n for n, v in enumerate(values)}
@@ -146,6 +144,7 @@ def accounts_sql(d: Definition, members: Members) -> str:
         "LEFT JOIN (\n    SELECT\n      " + ",\n      ".join(pivot_cols) + f"\n    FROM {logs_src} AS l" + value_join
         + f"\n    GROUP BY l.{logs.account_id}\n  ) AS p ON p._as_account_id = {pk}"
     ]
+    users_join = ""
     if logs.user_id:
         windowed = any(s.within_days is not None for s in d.milestone_sets)
         user_cols = [f"l.{logs.account_id} AS _as_account_id"]
@@ -165,15 +164,18 @@ def accounts_sql(d: Definition, members: Members) -> str:
         if windowed:
             join_accounts = (f"\n    JOIN {source(acc.sql_table, acc.sql)} AS w"
                              f" ON w.{acc.primary_key} = l.{logs.account_id}")
-        # no WHERE on the logs here either (NULL completion times are excluded per set above)
-        joins.append(
-            "LEFT JOIN (\n    SELECT\n      " + ",\n      ".join(user_cols) + f"\n    FROM {logs_src} AS l"
-            + value_join + join_accounts
-            + f"\n    GROUP BY l.{logs.account_id}\n  ) AS u ON u._as_account_id = {pk}"
+        # Joined at the outer level, where DuckDB drops the whole aggregation from queries that do not read
+        # it (nested next to the pivot join it is always computed); no WHERE on the logs either.
+        users_join = (
+            "\nLEFT JOIN (\n  SELECT\n    " + ",\n    ".join(user_cols) + f"\n  FROM {logs_src} AS l"
+            + value_join.replace("\n    ", "\n  ").replace("\n      ", "\n    ") + join_accounts.replace("\n    ", "\n  ")
+            + f"\n  GROUP BY l.{logs.account_id}\n) AS u ON u._as_account_id = s.{acc.primary_key}"
         )
 
     outer: list[str] = ["s.*"]
     for sm in members.sets:
+        if logs.user_id:
+            outer.append(f"COALESCE(u.{Columns.users(sm.index)}, 0) AS {Columns.users(sm.index)}")
         times = [f"s.{Columns.first(sm.index, j)}" for j in range(len(sm.spec.milestones))]
         completed = " + ".join(f"CASE WHEN {t} IS NOT NULL THEN 1 ELSE 0 END" for t in times)
         outer.append(f"({completed}) AS {Columns.completed(sm.index)}")
@@ -183,5 +185,5 @@ def accounts_sql(d: Definition, members: Members) -> str:
     return (
         "SELECT\n  " + ",\n  ".join(outer) + "\nFROM (\n  SELECT\n    " + ",\n    ".join(inner)
         + f"\n  FROM {acc_src} AS a\n  " + "\n  ".join(joins)
-        + f"\n  WHERE {pk} IS NOT NULL\n) AS s"
+        + f"\n  WHERE {pk} IS NOT NULL\n) AS s" + users_join
     )
