@@ -540,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     head["with_user_id"] = timing
     log(f"  total with milestone_logs.user_id set: {timing['wall'] * 1000:.0f} ms = "
         f"{timing['wall'] / head['queries']['total']['timings']['ours']['wall']:.2f}x ours without it "
-        "(DuckDB keeps the contributing-users join although the query does not read it)")
+        "(the contributing-users join is dropped when the query does not read it)")
     if head.get("rollup"):
         r = head["rollup"]
         log(f"  rollup    built in {r['build'] * 1000:.0f} ms; then total {r['total']['wall'] * 1000:.1f} ms, "

@@ -8,7 +8,7 @@ from typing import Any
 
 import oracle
 import pytest
-import yaml
+from helpers import dump
 from hypothesis import HealthCheck, given, settings
 from randomized import definitions, tables
 
@@ -40,15 +40,6 @@ def query_matrix(defn: dict[str, Any]) -> list[dict[str, Any]]:
         queries.append({"measures": [total, qualified],
                         "filters": [{"member": name(sn, "milestones_completed"), "operator": "gte", "values": ["1"]}]})
     return queries
-
-
-class _NoAliases(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def dump(doc: Any) -> str:
-    return yaml.dump(doc, Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
 
 
 def check(defn: dict[str, Any], data: dict[str, list[dict[str, Any]]], tmp: Path) -> None:

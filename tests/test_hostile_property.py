@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import oracle
 import pytest
-import yaml
 from conftest import cube_available
+from helpers import dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -77,18 +77,6 @@ def queries(defn: dict[str, Any], cube: str) -> list[dict[str, Any]]:
     ]
 
 
-class _Dumper(yaml.SafeDumper):
-    """Every string double-quoted (PyYAML's plain/single-quoted styles let a raw NEL fold to a space), no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-_Dumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"'))
-
-
-def dump(doc: Any) -> str:
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
 
 
 def check(defn: dict[str, Any], data: dict[str, list[dict[str, Any]]], tmp: Path, with_cube: bool) -> None:

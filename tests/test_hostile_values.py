@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import oracle
 import pytest
-import yaml
+from helpers import dump
 
 from activation_semantic import cube_engine, escaping
 from activation_semantic.compare import compare_rows
@@ -150,18 +150,6 @@ def queries(i: int) -> list[dict[str, Any]]:
     ]
 
 
-class _Dumper(yaml.SafeDumper):
-    """Every string double-quoted (PyYAML's plain/single-quoted styles let a raw NEL fold to a space), no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-_Dumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"'))
-
-
-def dump(doc: Any) -> str:
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
 
 
 @pytest.fixture(scope="module")

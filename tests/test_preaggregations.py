@@ -9,14 +9,13 @@ DuckDB on the team_collaboration example data.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from conftest import EXAMPLES
+from helpers import same_value as _same
 
 from activation_semantic.cube_query import for_cube_compiler
 from activation_semantic.fixtures import load_fixture, load_tables
@@ -132,12 +131,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[t
     return sorted((tuple(sorted(r.items())) for r in rows), key=repr)
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9)
-    if isinstance(a, datetime) and isinstance(b, datetime):
-        return a.replace(tzinfo=None) == b.replace(tzinfo=None)
-    return a == b
 
 
 @pytest.mark.parametrize("name", sorted(SERVED))

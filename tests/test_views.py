@@ -3,15 +3,14 @@ the view's members gives the same numbers as the same query through the Accounts
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from conftest import EXAMPLE_NAMES, EXAMPLES
+from helpers import same_value as _same
 
 from activation_semantic.cube_query import for_cube_compiler
 from activation_semantic.fixtures import load_fixture, load_tables
@@ -140,12 +139,6 @@ def _rows(con: duckdb.DuckDBPyConnection, res: dict[str, Any], prefix: str) -> l
     return sorted(rows, key=lambda r: repr(sorted(r.items())))
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9)
-    if isinstance(a, datetime) and isinstance(b, datetime):
-        return a.replace(tzinfo=None) == b.replace(tzinfo=None)
-    return a == b
 
 
 def test_queries_through_the_view_give_the_cube_numbers(example: dict[str, Any]) -> None:
