@@ -23,6 +23,10 @@ class Planned:
 
 
 _AGG = {"count": "count", "countDistinct": "count(DISTINCT", "sum": "sum", "avg": "avg", "min": "min", "max": "max"}
+_KNOWN_OPERATORS = {"equals", "notEquals", "set", "notSet", "gt", "gte", "lt", "lte", "contains", "notContains",
+                    "startsWith", "endsWith", "inDateRange", "notInDateRange", "beforeDate", "afterDate",
+                    "beforeOrOnDate", "afterOrOnDate"}
+_CUBE_ONLY_OPERATORS = {"notStartsWith", "notEndsWith", "measureFilter"}
 _CAST = {"number": "DOUBLE PRECISION", "time": "TIMESTAMP", "boolean": "BOOLEAN", "string": "VARCHAR"}
 
 
@@ -256,4 +260,7 @@ def _filter(model: CubeModel, r: _Renderer, f: dict[str, Any]) -> tuple[str, str
             raise QueryError(f"filter {op} on {member.key} takes one date")
         sym = {"beforeDate": "<", "afterDate": ">", "beforeOrOnDate": "<=", "afterOrOnDate": ">="}[op]
         return target, f"{expr} {sym} ?", [_day_bounds(vals[0], False)]
-    raise Unsupported(f"filter operator {op!r}")
+    if op in _CUBE_ONLY_OPERATORS:
+        raise Unsupported(f"filter operator {op!r}")
+    raise QueryError(f"unknown filter operator {op!r} on {member.key}; Cube's operators are "
+                     + ", ".join(sorted(_KNOWN_OPERATORS | _CUBE_ONLY_OPERATORS)))

@@ -156,7 +156,7 @@ def _report_check(states: list, out: Path, output: str, verbose: bool, definitio
 def verify(
     definition: Annotated[Path, typer.Argument(help="Definition file.")],
     fixtures: Annotated[list[Path], typer.Argument(help="Fixture files (tables + queries + expected rows).")],
-    engine: Annotated[str, typer.Option("--engine", help="builtin (DuckDB only) or cube (Cube's compiler).")] = "builtin",
+    engine: Annotated[str, typer.Option("--engine", help="builtin, or cube (Cube's compiler via Node).")] = "builtin",
     model: Annotated[Path | None, typer.Option("--model", help="Evaluate this generated folder instead.")] = None,
     fmt: FormatOpt = "yaml",
     output: OutputOpt = "text",

@@ -110,3 +110,16 @@ def test_schema_is_json_schema(runner) -> None:
     assert doc["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert {"version", "name", "accounts", "milestone_logs", "milestone_sets"} <= set(doc["properties"])
     assert "$defs" not in json.dumps(doc)
+
+
+def test_unknown_filter_operator_is_a_fixture_error(runner, tmp_path: Path) -> None:
+    for name in ("accounts.csv", "milestone_completion_logs.csv"):
+        shutil.copy(TEAM / name, tmp_path / name)
+    fixture = {"tables": {"accounts": "accounts.csv", "milestone_completion_logs": "milestone_completion_logs.csv"},
+               "queries": [{"query": {"measures": ["Accounts.totalAccounts"],
+                                      "filters": [{"member": "Accounts.plan", "operator": "like", "values": ["p%"]}]},
+                            "expect": []}]}
+    (tmp_path / "f.yml").write_text(yaml.safe_dump(fixture))
+    result = runner.invoke(app, ["verify", str(TEAM / "activation.yml"), str(tmp_path / "f.yml")])
+    assert result.exit_code == 2
+    assert "unknown filter operator 'like' on Accounts.plan" in result.output
