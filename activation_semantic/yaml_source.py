@@ -89,8 +89,17 @@ def _too_deep(event: yaml.Event) -> _Refused:
 
 def _check_events(text: str) -> None:
     """What _Loader refuses while composing, checked on libyaml's event stream before anything is built."""
+    try:
+        _scan_events(text, _CLoader)
+    except yaml.YAMLError as exc:
+        if "nesting depth" not in str(exc):
+            raise
+        _scan_events(text, yaml.SafeLoader)  # newer libyaml stops deep nesting itself; locate it the same way
+
+
+def _scan_events(text: str, loader: type) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=_CLoader):
+    for event in yaml.parse(text, Loader=loader):
         mark = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(mark.line + 1, mark.column + 1, "YAML aliases (*name) are not allowed; write the value out")
