@@ -9,6 +9,7 @@ from typing import Any
 
 from activation_semantic.cube_model import Cube, CubeModel, Dimension, Measure, Ref, Segment, Sql
 from activation_semantic.cube_query import Member, QueryError, check_shape, output_key, resolve
+from activation_semantic.naming import snake_case
 
 
 class Unsupported(Exception):
@@ -31,7 +32,7 @@ _CAST = {"number": "DOUBLE PRECISION", "time": "TIMESTAMP", "boolean": "BOOLEAN"
 
 
 def _alias(cube: Cube) -> str:
-    return '"' + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cube.name).lower() + '"'
+    return '"' + snake_case(cube.name) + '"'
 
 
 class _Renderer:

@@ -65,6 +65,8 @@ class Dialect:
     name: str
     string_literal: Callable[[str], str]
     """A SQL string literal holding the text exactly."""
+    control_chars_as_chr: bool
+    """Whether control characters must leave the literal as `|| chr(n) ||` (no backslash escapes in literals)."""
     add_hours: Callable[[str, int], str]
     """`ts + N hours` for a timestamp expression (windows are N x 24 hours, SPEC §3)."""
     least_ignore_nulls: Callable[[list[str]], str]
@@ -84,6 +86,7 @@ DIALECTS: dict[str, Dialect] = {
     "duckdb": Dialect(
         name="duckdb",
         string_literal=_standard_literal,
+        control_chars_as_chr=True,
         add_hours=lambda ts, h: f"{ts} + INTERVAL '{h} hours'",
         least_ignore_nulls=_least_nulls_ignored,
         # now() is a TIMESTAMPTZ; the cast gives the session time zone's wall clock, UTC under verify
@@ -97,6 +100,7 @@ DIALECTS: dict[str, Dialect] = {
     "postgres": Dialect(
         name="postgres",
         string_literal=_standard_literal,
+        control_chars_as_chr=True,
         add_hours=lambda ts, h: f"{ts} + INTERVAL '{h} hours'",
         least_ignore_nulls=_least_nulls_ignored,
         # UTC whatever the session time zone (LOCALTIMESTAMP would follow the session's).
@@ -109,6 +113,7 @@ DIALECTS: dict[str, Dialect] = {
     "snowflake": Dialect(
         name="snowflake",
         string_literal=_backslash_literal,
+        control_chars_as_chr=False,
         add_hours=lambda ts, h: f"DATEADD(hour, {h}, {ts})",
         least_ignore_nulls=_least_snowflake,
         # SYSDATE() is TIMESTAMP_NTZ in UTC; CURRENT_TIMESTAMP()::TIMESTAMP_NTZ would follow the session zone.
@@ -121,6 +126,7 @@ DIALECTS: dict[str, Dialect] = {
     "bigquery": Dialect(
         name="bigquery",
         string_literal=_backslash_literal,
+        control_chars_as_chr=False,
         # TIMESTAMP_ADD takes a TIMESTAMP (Cube's BigqueryQuery also reads time dimensions as TIMESTAMP).
         add_hours=lambda ts, h: f"TIMESTAMP_ADD({ts}, INTERVAL {h} HOUR)",
         least_ignore_nulls=_least_bigquery,

@@ -33,7 +33,7 @@ def literal(text: str, dialect: Dialect) -> str:
     """
     pieces: list[str] = []
     for chunk in _PARAM_MARK.split(text):
-        if dialect.string_literal is DIALECTS["duckdb"].string_literal and _CONTROL.search(chunk):
+        if dialect.control_chars_as_chr and _CONTROL.search(chunk):
             last = 0
             for m in _CONTROL.finditer(chunk):
                 if m.start() > last:

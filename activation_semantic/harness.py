@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from activation_semantic.errors import FixtureInvalid, UsageError
 from activation_semantic.fixtures import Fixture, FixtureQuery, load_fixture, load_tables
 from activation_semantic.loader import LoadedDefinition
 from activation_semantic.model_read import read_model
+from activation_semantic.naming import snake_case
 from activation_semantic.writer import write_model
 
 Engine = Literal["builtin", "cube"]
@@ -53,14 +53,10 @@ class VerifyReport:
         return sum(1 for r in self.results if r.status == status)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
 def cube_alias(key: str) -> str:
     """The column alias Cube gives a member: `Accounts.createdAt.month` → `accounts__created_at_month`."""
     parts = key.split(".")
-    alias = _snake(parts[0]) + "__" + _snake(parts[1])
+    alias = snake_case(parts[0]) + "__" + snake_case(parts[1])
     return alias + ("_" + parts[2] if len(parts) > 2 else "")
 
 

@@ -43,3 +43,8 @@ class Namer:
 def collision_key(member: str) -> str:
     """Cube turns member names into snake_case SQL aliases, so names equal up to case and `_` clash."""
     return member.replace("_", "").lower()
+
+
+def snake_case(name: str) -> str:
+    """Cube's own camelCase → snake_case (aliases such as `accounts__percent_qualified`, file names)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()

@@ -14,6 +14,7 @@ from activation_semantic import escaping
 from activation_semantic.header import make_header
 from activation_semantic.loader import LoadedDefinition
 from activation_semantic.model_build import build_model
+from activation_semantic.naming import snake_case
 from activation_semantic.templates_dir import templates_dir
 
 Format = Literal["yaml", "js"]
@@ -33,10 +34,6 @@ def _env() -> jinja2.Environment:
     env.filters.update(yq=escaping.yaml_cube_text, ysql=escaping.yaml_cube_string,
                        js=escaping.js_string, jsql=escaping.js_template)
     return env
-
-
-def file_stem(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def source_label(source: str, out_dir: Path | None) -> str:
@@ -60,10 +57,10 @@ def render(loaded: LoadedDefinition, fmt: Format = "yaml", out_dir: Path | None 
     files: dict[str, str] = {}
     for cube in model.cubes:
         body = env.get_template(f"{fmt}/cube.{ext}.j2").render(cube=cube, header="").lstrip("\n")
-        files[f"cubes/{file_stem(cube.name)}.{ext}"] = body
+        files[f"cubes/{snake_case(cube.name)}.{ext}"] = body
     for view in model.views:
         body = env.get_template(f"{fmt}/view.{ext}.j2").render(view=view, header="").lstrip("\n")
-        files[f"views/{file_stem(view.name)}.{ext}"] = body
+        files[f"views/{snake_case(view.name)}.{ext}"] = body
     return {
         path: make_header(fmt, d.name, d.version, source, loaded.sha256, body) + "\n" + body
         for path, body in sorted(files.items())
