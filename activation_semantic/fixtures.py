@@ -139,6 +139,7 @@ def required_columns(d: Definition) -> dict[str, dict[str, str]]:
 
 
 def load_tables(con: duckdb.DuckDBPyConnection, fixture: Fixture, d: Definition) -> None:
+    con.execute("SET TimeZone = 'UTC'")  # times are naive UTC, as Cube's SQL assumes
     times = time_columns(d)
     needed = [(t, role) for t, role in ((d.accounts.sql_table, "accounts"), (d.milestone_logs.sql_table,
                                                                               "milestone_logs")) if t]
@@ -200,7 +201,18 @@ def _load_file(con: duckdb.DuckDBPyConnection, name: str, path: Path, cols_time:
     else:
         raise FixtureInvalid(f"{where}: table '{name}': {path.name} is neither .csv nor .parquet")
     present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
-    replace = [f"CAST({_quote(c)} AS TIMESTAMP) AS {_quote(c)}" for c in present if c in cols_time]
+    times = [c for c in present if c in cols_time]
+    if suffix == ".csv" and times:  # read time columns as text: CSV sniffing drops a spelled-out UTC offset
+        as_text = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in times)
+        reader = reader[:-1] + f", types = {{{as_text}}})"
+        for c in times:  # name the first CSV line whose time does not parse, as DuckDB's own reader would
+            bad = con.execute(f"SELECT v, n FROM (SELECT {_quote(c)} AS v, row_number() OVER () AS n FROM {reader}) "
+                              "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL LIMIT 1").fetchone()
+            if bad:
+                raise duckdb.ConversionException(f"CSV Error on Line: {bad[1] + 1}\nError when converting column "
+                                                 f"\"{c}\". Could not convert string \"{bad[0]}\" to 'TIMESTAMP'")
+    # through TIMESTAMPTZ so an offset (…+02:00, …Z) is honoured; naive values are read as UTC
+    replace = [f"CAST(CAST({_quote(c)} AS TIMESTAMPTZ) AS TIMESTAMP) AS {_quote(c)}" for c in times]
     star = f"* REPLACE ({', '.join(replace)})" if replace else "*"
     con.execute(f"CREATE TABLE {_qualified(name)} AS SELECT {star} FROM {reader}")
 

@@ -123,3 +123,24 @@ def test_unknown_filter_operator_is_a_fixture_error(runner, tmp_path: Path) -> N
     result = runner.invoke(app, ["verify", str(TEAM / "activation.yml"), str(tmp_path / "f.yml")])
     assert result.exit_code == 2
     assert "unknown filter operator 'like' on Accounts.plan" in result.output
+
+
+def test_csv_time_offsets_are_read_as_utc(runner, tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("id,created_at\na1,2026-01-03T10:00:00+02:00\na2,2026-01-03 10:00:00\n")
+    (tmp_path / "logs.csv").write_text("id,account_id,milestone_name,completion_date\n"
+                                       "1,a1,create_workspace,2026-01-17T07:59:59Z\n"
+                                       "2,a2,create_workspace,2026-01-17T09:59:59+00:00\n")
+    definition = tmp_path / "activation.yml"
+    definition.write_text("version: 1\nname: tz\naccounts: {sql_table: accounts}\n"
+                          "milestone_logs: {sql_table: milestone_completion_logs}\n"
+                          "milestone_sets: [{name: core, milestones: [create_workspace], within_days: 14}]\n")
+    fixture = {"tables": {"accounts": "accounts.csv", "milestone_completion_logs": "logs.csv"},
+               "queries": [{"query": {"measures": ["Accounts.qualifiedAccounts"],
+                                      "dimensions": ["Accounts.id", "Accounts.createdAt"]},
+                            "expect": [{"Accounts.id": "a1", "Accounts.createdAt": "2026-01-03T08:00:00",
+                                        "Accounts.qualifiedAccounts": 1},
+                                       {"Accounts.id": "a2", "Accounts.createdAt": "2026-01-03T10:00:00",
+                                        "Accounts.qualifiedAccounts": 1}]}]}
+    (tmp_path / "f.yml").write_text(yaml.safe_dump(fixture))
+    result = runner.invoke(app, ["verify", str(definition), str(tmp_path / "f.yml")])
+    assert result.exit_code == 0, result.output
