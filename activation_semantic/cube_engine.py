@@ -296,8 +296,3 @@ def render_checked(model_dir: Path, queries: list[dict[str, Any]], dialect: str 
             lines.append(f"{file}:{cube} {message}")
         raise CubeCompileFailed("Cube's compiler rejects the model:\n" + "\n".join(lines), tuple(findings))
     return list(doc["results"])
-
-
-def duckdb_params(params: list[Any]) -> list[Any]:
-    """Cube's DuckDB SQL uses `?` placeholders in order; values pass through unchanged."""
-    return list(params)

@@ -76,6 +76,8 @@ class Dialect:
     quote_identifier: Callable[[str], str]
     cube_query_class: str
     """Cube's adapter for the dialect (@cubejs-backend/schema-compiler)."""
+    cube_placeholders: str
+    """How that adapter writes parameters: 'qmark' (`?`) or 'numeric' (`$1`, `$2`, ...)."""
     sqlglot: str
     """sqlglot's name for the dialect, for parse checks."""
     executable_on: tuple[str, ...]
@@ -94,6 +96,7 @@ DIALECTS: dict[str, Dialect] = {
         now="CAST(now() AS TIMESTAMP)",
         quote_identifier=_double_quoted,
         cube_query_class="DuckDBQuery",
+        cube_placeholders="qmark",
         sqlglot="duckdb",
         executable_on=("duckdb",),
     ),
@@ -107,6 +110,7 @@ DIALECTS: dict[str, Dialect] = {
         now="(now() AT TIME ZONE 'UTC')",
         quote_identifier=_double_quoted,
         cube_query_class="PostgresQuery",
+        cube_placeholders="numeric",
         sqlglot="postgres",
         executable_on=("postgres", "duckdb"),
     ),
@@ -120,6 +124,7 @@ DIALECTS: dict[str, Dialect] = {
         now="SYSDATE()",
         quote_identifier=_double_quoted,
         cube_query_class="SnowflakeQuery",
+        cube_placeholders="qmark",
         sqlglot="snowflake",
         executable_on=(),
     ),
@@ -133,6 +138,7 @@ DIALECTS: dict[str, Dialect] = {
         now="CURRENT_TIMESTAMP()",
         quote_identifier=_backquoted,
         cube_query_class="BigqueryQuery",
+        cube_placeholders="qmark",
         sqlglot="bigquery",
         executable_on=(),
     ),

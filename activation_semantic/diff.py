@@ -16,7 +16,6 @@ and a set whose name changed but whose milestones and rule did not is reported a
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -544,32 +543,20 @@ def _measure(loaded: LoadedDefinition, fixture: Any) -> dict[tuple[str, ...], tu
     from activation_semantic import builtin_engine
     from activation_semantic.compare import plain
     from activation_semantic.cube_query import QueryError
-    from activation_semantic.fixtures import load_tables
-    from activation_semantic.model_read import read_model
-    from activation_semantic.writer import write_model
+    from activation_semantic.harness import builtin_rows
 
     d = loaded.definition
     keys = _metric_keys(build_members(d))
     cube = d.accounts.cube
     query = {"measures": [f"{cube}.{name}" for _, name in keys]}
-    with tempfile.TemporaryDirectory(prefix="activation-semantic-diff-") as tmp:
-        model_dir = Path(tmp) / "model"
-        write_model(loaded, model_dir)
-        model = read_model(model_dir)
     try:
-        planned = builtin_engine.plan(model, query)
+        rows = builtin_rows(loaded, fixture, query)
     except (QueryError, builtin_engine.Unsupported) as exc:
         raise FixtureInvalid(f"{loaded.source}: cannot plan the headline query: {exc}") from None
-    con = duckdb.connect(":memory:")
-    try:
-        load_tables(con, fixture, d)
-        row = con.execute(planned.sql, planned.params).fetchone()
     except duckdb.Error as exc:
         raise FixtureInvalid(f"{fixture.path}: the headline query of {loaded.source} failed in DuckDB: "
                              f"{str(exc).splitlines()[0]}") from None
-    finally:
-        con.close()
-    values = dict(zip(planned.columns, row or (), strict=False))
+    values = rows[0] if rows else {}
     return {key: (f"{cube}.{name}", plain(values.get(f"{cube}.{name}"))) for key, name in keys}
 
 

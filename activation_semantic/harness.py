@@ -132,7 +132,7 @@ def _builtin(model: CubeModel, target: _Target, fixture: Fixture) -> list[QueryR
 
 def _query_problem(model: CubeModel, query: Any) -> str | None:
     """Why the query itself is wrong for this model (shape, unknown member), or None if it is not the query."""
-    try:
+    try:  # only the query's own members: planning would also render the model's SQL, whose faults are not the query's
         check_shape(query)
         for key, kinds in (("measures", (Measure,)), ("dimensions", (Dimension,)), ("segments", (Segment,))):
             for name in query.get(key, []):
@@ -163,8 +163,7 @@ def _cube(model_dir: Path, model: CubeModel, target: _Target, fixture: Fixture,
         columns = query_columns(q.query)
         _check_expect_keys(q, columns, fixture)
         try:
-            names, data = target.run(res["sql"], cube_engine.duckdb_params(res["params"]),
-                                     "numeric" if dialect == "postgres" else "qmark")
+            names, data = target.run(res["sql"], res["params"], DIALECTS[dialect].cube_placeholders)
         except target.errors as exc:
             results.append(QueryResult(str(fixture.path), q.name, q.line, "error",
                                        f"{target.label}: {_first_line(exc)}", sql=res["sql"]))
@@ -203,6 +202,31 @@ def _evaluate(engine: str, model: CubeModel, model_dir: Path, target: _Target, f
     return _cube(model_dir, model, target, fixture, dialect)
 
 
+def _model_files(loaded: LoadedDefinition, tmp: str, model_dir: Path | None, fmt: str) -> tuple[Path, CubeModel]:
+    """The model folder to evaluate (generated into `tmp` unless given) and the model read back from its files."""
+    if model_dir is None:
+        model_dir = Path(tmp) / "model"
+        write_model(loaded, model_dir, fmt=fmt)  # type: ignore[arg-type]
+    return model_dir, read_model(model_dir)
+
+
+def builtin_rows(loaded: LoadedDefinition, fixture: Fixture, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """One query through the generated files and the builtin engine, over the fixture's tables in DuckDB.
+
+    Raises QueryError / builtin_engine.Unsupported for the query and duckdb.Error for the run.
+    """
+    with tempfile.TemporaryDirectory(prefix="activation-semantic-") as tmp:
+        _, model = _model_files(loaded, tmp, None, "yaml")
+    planned = builtin_engine.plan(model, query)
+    con = duckdb.connect(":memory:")
+    try:
+        load_tables(con, fixture, loaded.definition)
+        _, data = _run(con, planned.sql, planned.params)
+    finally:
+        con.close()
+    return [dict(zip(planned.columns, r, strict=True)) for r in data]
+
+
 def verify(loaded: LoadedDefinition, fixture_paths: list[Path], engine: Engine = "builtin",
            model_dir: Path | None = None, connect: Callable[[], duckdb.DuckDBPyConnection] | None = None,
            fmt: str = "yaml", database: str | None = None) -> VerifyReport:
@@ -211,10 +235,7 @@ def verify(loaded: LoadedDefinition, fixture_paths: list[Path], engine: Engine =
     _check_dialect(loaded, database)
     fixtures = [load_fixture(p) for p in fixture_paths]
     with tempfile.TemporaryDirectory(prefix="activation-semantic-") as tmp:
-        if model_dir is None:
-            model_dir = Path(tmp) / "model"
-            write_model(loaded, model_dir, fmt=fmt)  # type: ignore[arg-type]
-        model = read_model(model_dir)
+        model_dir, model = _model_files(loaded, tmp, model_dir, fmt)
         results: list[QueryResult] = []
         for fixture in fixtures:
             if database is not None:
@@ -226,7 +247,6 @@ def verify(loaded: LoadedDefinition, fixture_paths: list[Path], engine: Engine =
                     results += _evaluate(engine, model, model_dir, target, fixture, loaded.definition.dialect)
                 continue
             con = connect() if connect else duckdb.connect(":memory:")
-            con.execute("SET TimeZone = 'UTC'")
             try:
                 load_tables(con, fixture, loaded.definition)
                 results += _evaluate(engine, model, model_dir, _duckdb_target(con), fixture, loaded.definition.dialect)

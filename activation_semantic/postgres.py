@@ -158,7 +158,6 @@ def load_fixture_tables(session: Session, fixture: Fixture, definition: Definiti
                                  "definition and the fixture must use unqualified table names")
     scratch = duckdb.connect(":memory:")
     try:
-        scratch.execute("SET TimeZone = 'UTC'")
         load_tables(scratch, fixture, definition)
         for name in fixture.tables:
             name = str(name)

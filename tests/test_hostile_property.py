@@ -116,7 +116,7 @@ def check(defn: dict[str, Any], data: dict[str, list[dict[str, Any]]], tmp: Path
         for q in expected[fmt]:
             res = next(results)
             assert res["error"] is None, (fmt, res["error"])
-            cur = con.execute(res["sql"], cube_engine.duckdb_params(res["params"]))
+            cur = con.execute(res["sql"], res["params"])
             names = [res["aliasNameToMember"].get(c[0], c[0]) for c in cur.description]
             diff = compare_rows(q["expect"], [dict(zip(names, r, strict=True)) for r in cur.fetchall()], ordered=False)
             assert diff.ok, (fmt, q["query"], diff.missing, diff.unexpected)

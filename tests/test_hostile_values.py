@@ -252,7 +252,7 @@ def test_cube_compiles_every_model_and_counts_equal_the_oracle(cases: dict[str, 
         for q in item["queries"]:
             res = next(results)
             assert res["error"] is None, (value, res["error"])
-            cur = con.execute(res["sql"], cube_engine.duckdb_params(res["params"]))
+            cur = con.execute(res["sql"], res["params"])
             names = [res["aliasNameToMember"].get(d[0], d[0]) for d in cur.description]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
             diff = compare_rows(q["expect"], rows, ordered=False)
